@@ -1,0 +1,23 @@
+/**
+ * @kmm/core: the scan and migrate interfaces, tunables, counters, events and the
+ * tiering daemon. Each module is also importable on its own, e.g. `@kmm/core/Daemon`.
+ *
+ * @since 0.1.0
+ */
+export * as Backend from "./Backend.js"
+export * as Config from "./Config.js"
+export * as Counters from "./Counters.js"
+export * as Daemon from "./Daemon.js"
+export * as Errors from "./Errors.js"
+export * as Events from "./Events.js"
+export * as MigrationPlan from "./MigrationPlan.js"
+export * as Observation from "./Observation.js"
+export * as PageState from "./PageState.js"
+export * as Policy from "./Policy.js"
+export * as ScanChunk from "./ScanChunk.js"
+export * as ScanPeriod from "./ScanPeriod.js"
+export * as Target from "./Target.js"
+export * as TestBackend from "./TestBackend.js"
+export * as TestPolicy from "./TestPolicy.js"
+export * as Topology from "./Topology.js"
+export * as Tunables from "./Tunables.js"
