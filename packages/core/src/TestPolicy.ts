@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { MigrationPlan } from "./MigrationPlan.js"
 import type { Observation } from "./Observation.js"
+import type { Region } from "./PageState.js"
 import { PageStateStore } from "./PageState.js"
 import type { PlanBudget, Policy as PolicyService } from "./Policy.js"
 import { Policy } from "./Policy.js"
@@ -24,14 +25,20 @@ import { tierTable } from "./Topology.js"
  */
 export const make = (): PolicyService => {
   const store = new PageStateStore((n) => new Uint8Array(n))
+  /** Ranges marked since the last plan, per target: [region, from, to). */
+  const dirty = new Map<TargetId, Array<[Region<Uint8Array>, number, number]>>()
 
   /** Marks accessed pages with 1 + node. O(words + accessed pages). */
   const observe = (obs: Observation) =>
     Effect.sync(() => {
       if (obs._tag !== "AccessedBits") return
       const chunk = obs.chunk
-      const data = store.forChunk(chunk).data
+      const region = store.forChunk(chunk)
+      const data = region.data
       const base = chunk.start - chunk.mappingStart
+      let ranges = dirty.get(chunk.target)
+      if (ranges === undefined) dirty.set(chunk.target, (ranges = []))
+      ranges.push([region, base, base + chunk.length])
       const words = chunk.accessed
       for (let w = 0; w < words.length; w++) {
         let bits = words[w]
@@ -45,28 +52,36 @@ export const make = (): PolicyService => {
       }
     })
 
-  /** Picks marked slow-tier pages, target by target, up to the budget. O(state). */
+  /** Picks marked slow-tier pages, target by target, up to the budget. O(pages observed since the last plan). */
   const plan = (budget: PlanBudget) =>
     Effect.sync(() => {
       const tierOf = tierTable(budget.topology)
       const top = Math.min(...budget.topology.nodes.map((n) => n.tier))
       const plans: Array<MigrationPlan> = []
       let left = budget.maxPages
-      for (const id of [...store.targetIds()]) {
+      for (const [id, ranges] of [...dirty]) {
         if (left <= 0) break
         const dest = budget.destinations(id)[0]
         if (dest === undefined) continue
-        const pages = new Float64Array(left)
+        let pages: Float64Array = new Float64Array(Math.min(left, 4096))
         let count = 0
-        for (const region of store.regionsOf(id)) {
+        while (ranges.length > 0 && count < left) {
+          const range = ranges[ranges.length - 1]
+          const [region, from, to] = range
           const data = region.data
-          for (let i = 0; i < data.length && count < left; i++) {
+          let i = from
+          for (; i < to && count < left; i++) {
             const mark = data[i]
             if (mark === 0) continue
             data[i] = 0
-            if (tierOf[mark - 1] !== top) pages[count++] = region.start + i
+            if (tierOf[mark - 1] === top) continue
+            if (count === pages.length) pages = growTo(pages, Math.min(left, pages.length * 2))
+            pages[count++] = region.start + i
           }
+          if (i < to) range[1] = i
+          else ranges.pop()
         }
+        if (ranges.length === 0) dirty.delete(id)
         if (count > 0) {
           plans.push({ target: id, destination: dest, pages, count, direction: "promote" })
           left -= count
@@ -81,9 +96,19 @@ export const make = (): PolicyService => {
     observe,
     plan,
     feedback: () => Effect.void,
-    forget: (target: TargetId) => Effect.sync(() => store.forget(target)),
+    forget: (target: TargetId) =>
+      Effect.sync(() => {
+        store.forget(target)
+        dirty.delete(target)
+      }),
     stateBytes: Effect.sync(() => store.byteLength)
   }
+}
+
+const growTo = (a: Float64Array, size: number): Float64Array => {
+  const next = new Float64Array(size)
+  next.set(a)
+  return next
 }
 
 /**

@@ -31,8 +31,9 @@ export const scanner = (st: DaemonState): Effect.Effect<never> =>
         yield* waitUntilEnabled(st)
         t = yield* st.tunables.get
       }
-      yield* scanPass(st, t)
-      yield* Effect.sleep(Duration.millis(t.scanSleepMs))
+      const scanned = yield* scanPass(st, t)
+      // A pass that found nothing due never spins: it sleeps at least 1 ms.
+      yield* Effect.sleep(Duration.millis(scanned === 0 ? Math.max(1, t.scanSleepMs) : t.scanSleepMs))
     }
   })
 
@@ -42,14 +43,14 @@ const waitUntilEnabled = (st: DaemonState) =>
     Stream.runHead
   )
 
-/** One pass: refresh targets, scan those due within budget, plan, queue. */
-export const scanPass = (st: DaemonState, t: TunableValues): Effect.Effect<void> =>
+/** One pass: refresh targets, scan those due within budget, plan, queue. Returns pages scanned. */
+export const scanPass = (st: DaemonState, t: TunableValues): Effect.Effect<number> =>
   Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
     const topology = yield* st.backend.topology.pipe(
       Effect.catchAll((e) => publishError(st, now, "topology", e).pipe(Effect.as(undefined)))
     )
-    if (topology === undefined) return
+    if (topology === undefined) return 0
     st.setTopology(topology)
     if (now - st.lastRefresh >= t.targetRefreshMs) yield* refreshTargets(st, t, now)
 
@@ -84,6 +85,7 @@ export const scanPass = (st: DaemonState, t: TunableValues): Effect.Effect<void>
       slowtier: pass.slowtier,
       planned
     })
+    return pass.scanned
   })
 
 /** Scans one target from its cursor until its sweep ends or the budget is used. Returns pages used. */
