@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -12,7 +12,7 @@ const good: Plugin.PolicyDescriptor<typeof Config> = {
   name: "good",
   coreRange: "^0.1.0",
   configSchema: Config,
-  layer: () => TestPolicy.layerTest as Layer.Layer<never>
+  layer: () => TestPolicy.layerTest
 }
 
 describe("Plugin", () => {

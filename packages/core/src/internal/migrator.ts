@@ -47,7 +47,8 @@ const migrateBatch = (st: DaemonState, batch: MigrationPlan, rateMBps: number, b
       st.nextMigrateAt = Math.max(now, st.nextMigrateAt) + ((batch.count * pageSize) / (rateMBps * 1024 * 1024)) * 1000
       outcome = yield* st.backend.migrate(batch).pipe(
         Effect.withSpan("kmm.migrate", {
-          attributes: { target: batch.target, destination: batch.destination, pages: batch.count, direction: batch.direction }
+          attributes: { target: batch.target, destination: batch.destination, pages: batch.count, direction: batch.direction },
+          captureStackTrace: false
         }),
         Effect.catchAll((e) => {
           if (e._tag === "TargetGone") {

@@ -22,6 +22,12 @@ import type { TunableValues } from "../Tunables.js"
 import { scanSizePages } from "../Tunables.js"
 import type { DaemonState, TargetState } from "./state.js"
 
+/**
+ * Pages asked of the backend per scan call. A step's chunks are accounted and given to
+ * the policy while they are still in cache, and stopping waits for at most one step.
+ */
+export const SCAN_STEP_PAGES = 65536
+
 /** Runs scan passes until interrupted. */
 export const scanner = (st: DaemonState): Effect.Effect<never> =>
   Effect.gen(function* () {
@@ -101,8 +107,9 @@ const scanTarget = (
     yield* Counters.add(st.counters, "mm_scans", 1)
     let used = 0
     while (used < budget) {
-      const result: ScanResult | undefined = yield* st.backend.scan(target.id, target.cursor, budget - used).pipe(
-        Effect.withSpan("kmm.scan", { attributes: { target: target.id, from: target.cursor, budget: budget - used } }),
+      const step = Math.min(SCAN_STEP_PAGES, budget - used)
+      const result: ScanResult | undefined = yield* st.backend.scan(target.id, target.cursor, step).pipe(
+        Effect.withSpan("kmm.scan", { attributes: { target: target.id, from: target.cursor, budget: step }, captureStackTrace: false }),
         Effect.catchAll((e) => onScanError(st, target, now, e))
       )
       if (result === undefined) return used
