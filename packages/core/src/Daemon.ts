@@ -21,8 +21,10 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
@@ -30,7 +32,7 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import { Backend } from "./Backend.js"
 import type { Counters } from "./Counters.js"
-import { InvalidTunable, UnknownTarget } from "./Errors.js"
+import { DaemonCrashed, InvalidTunable, UnknownTarget } from "./Errors.js"
 import type { DaemonEvent } from "./Events.js"
 import type { MigrationPlan } from "./MigrationPlan.js"
 import { Policy } from "./Policy.js"
@@ -88,6 +90,8 @@ export interface Daemon {
   readonly tunables: Tunables
   /** Bytes of state held by the policy. */
   readonly policyBytes: Effect.Effect<number>
+  /** Waits until a fiber of the daemon dies of a defect, and fails with it. */
+  readonly failure: Effect.Effect<never, DaemonCrashed>
 }
 
 /**
@@ -123,9 +127,20 @@ export const make = (options: Options = {}): Effect.Effect<Daemon, never, Backen
     const events = yield* Effect.acquireRelease(PubSub.sliding<DaemonEvent>(options.eventBuffer ?? 4096), PubSub.shutdown)
     const st = new DaemonState(backend, policy, tunables, queue, events, new Set(policy.accepts))
 
-    yield* Effect.forkScoped(Effect.withSpan(scanner(st), "kmm.scanner"))
-    yield* Effect.forkScoped(Effect.withSpan(migrator(st), "kmm.migrator"))
-    yield* Effect.forkScoped(Effect.withSpan(control(st), "kmm.control"))
+    const crashed = yield* Deferred.make<never, DaemonCrashed>()
+    const supervised = (role: string, fiber: Effect.Effect<unknown>) =>
+      Effect.forkScoped(
+        Effect.withSpan(fiber, `kmm.${role}`).pipe(
+          Effect.catchAllCause((cause) =>
+            Cause.isInterruptedOnly(cause)
+              ? Effect.void
+              : Deferred.fail(crashed, new DaemonCrashed({ role, reason: defectMessage(cause) }))
+          )
+        )
+      )
+    yield* supervised("scanner", scanner(st))
+    yield* supervised("migrator", migrator(st))
+    yield* supervised("control", control(st))
 
     const known = (target: number) =>
       Effect.suspend(() => {
@@ -167,7 +182,8 @@ export const make = (options: Options = {}): Effect.Effect<Daemon, never, Backen
       getScale: (target) => Effect.map(known(target), (t) => t.scale),
       subscribe: PubSub.subscribe(events),
       tunables,
-      policyBytes: policy.stateBytes
+      policyBytes: policy.stateBytes,
+      failure: Deferred.await(crashed)
     }
     return daemon
   })
@@ -180,8 +196,15 @@ export const make = (options: Options = {}): Effect.Effect<Daemon, never, Backen
 export const layer: Layer.Layer<Daemon, never, Backend | Policy | Tunables> = Layer.scoped(Daemon, make())
 
 /**
- * Runs the daemon until interrupted.
+ * Runs the daemon until interrupted, or until one of its fibers dies of a defect.
  *
  * @since 0.1.0
  */
-export const run: Effect.Effect<never, never, Backend | Policy | Tunables> = Effect.scoped(Effect.zipRight(make(), Effect.never))
+export const run: Effect.Effect<never, DaemonCrashed, Backend | Policy | Tunables> = Effect.scoped(
+  Effect.flatMap(make(), (daemon) => daemon.failure)
+)
+
+const defectMessage = (cause: Cause.Cause<unknown>): string => {
+  const first = Cause.squash(cause)
+  return first instanceof Error ? first.message : String(first)
+}

@@ -61,7 +61,8 @@ export class BackendFailure extends Schema.TaggedError<BackendFailure>()("Backen
 export type BackendError = TargetGone | PermissionDenied | BackendFailure
 
 /**
- * A tunable value was refused. The old value stays in force.
+ * A tunable value was refused. When it was a change at run time, the old value stays
+ * in force.
  *
  * @since 0.1.0
  */
@@ -71,7 +72,7 @@ export class InvalidTunable extends Schema.TaggedError<InvalidTunable>()("Invali
   expected: Schema.String
 }) {
   override get message(): string {
-    return `invalid value ${formatValue(this.value)} for tunable "${this.knob}": expected ${this.expected}; the old value is kept`
+    return `invalid value ${formatValue(this.value)} for tunable "${this.knob}": expected ${this.expected}`
   }
 }
 
@@ -110,5 +111,20 @@ export const formatValue = (value: unknown): string => {
     return typeof value === "string" ? JSON.stringify(value) : String(JSON.stringify(value) ?? value)
   } catch {
     return String(value)
+  }
+}
+
+/**
+ * One of the daemon's fibers died of a defect (a bug in a backend or policy, e.g. an
+ * exception thrown from `observe`). The daemon stops; `Daemon.run` fails with this.
+ *
+ * @since 0.1.0
+ */
+export class DaemonCrashed extends Schema.TaggedError<DaemonCrashed>()("DaemonCrashed", {
+  role: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `the daemon's ${this.role} stopped on an unexpected error: ${this.reason}`
   }
 }

@@ -18,9 +18,10 @@ import * as Either from "effect/Either"
 import type * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { createRequire } from "node:module"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
+import { resolve as resolveExports } from "resolve.exports"
 import semver from "semver"
 import type { Backend } from "./Backend.js"
 import type { GroundTruth } from "./GroundTruth.js"
@@ -170,6 +171,31 @@ export const decodeConfig = <D extends Descriptor>(d: D, options: unknown): Eith
 }
 
 /**
+ * Finds a package's entry file from a directory the way Node finds it for `import`:
+ * up the `node_modules` folders, then the package's `exports` (conditions "import",
+ * "node", "default", then "require"), else `module` / `main` / index.js.
+ *
+ * @since 0.1.0
+ */
+export const resolveEntry = (packageName: string, from: string): string | undefined => {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    const pkgDir = path.join(dir, "node_modules", ...packageName.split("/"))
+    const manifest = path.join(pkgDir, "package.json")
+    if (fs.existsSync(manifest)) {
+      const pkg = JSON.parse(fs.readFileSync(manifest, "utf8")) as { exports?: unknown; module?: string; main?: string }
+      if (pkg.exports !== undefined) {
+        const esm = resolveExports(pkg, ".", { conditions: ["import", "node"] })?.[0]
+        const cjs = esm === undefined ? resolveExports(pkg, ".", { require: true, conditions: ["node"] })?.[0] : undefined
+        const entry = esm ?? cjs
+        return entry === undefined ? undefined : path.join(pkgDir, entry)
+      }
+      return path.join(pkgDir, pkg.module ?? pkg.main ?? "index.js")
+    }
+    if (path.dirname(dir) === dir) return undefined
+  }
+}
+
+/**
  * Imports a plug-in package by name, resolved from `from` (default: the working
  * directory, so packages the user installed are found), and validates it.
  *
@@ -178,14 +204,21 @@ export const decodeConfig = <D extends Descriptor>(d: D, options: unknown): Eith
 export const load = (packageName: string, kind: Descriptor["kind"], from: string = process.cwd()): Effect.Effect<Descriptor, PluginError> =>
   Effect.gen(function* () {
     const resolved = yield* Effect.try({
-      try: () => createRequire(path.join(path.resolve(from), "package.json")).resolve(packageName),
-      catch: () =>
+      try: () => resolveEntry(packageName, from),
+      catch: (e) => new PluginError({ plugin: packageName, reason: `its package.json cannot be read: ${e instanceof Error ? e.message : String(e)}` })
+    })
+    if (resolved === undefined || !fs.existsSync(resolved)) {
+      return yield* Effect.fail(
         new PluginError({
           plugin: packageName,
-          reason: `no package "${packageName}" is installed (looked from ${path.resolve(from)})`,
+          reason:
+            resolved === undefined
+              ? `no package "${packageName}" is installed (looked from ${path.resolve(from)})`
+              : `its entry ${resolved} does not exist (is the package built?)`,
           hint: `Install it (npm install ${packageName}) or check the name; built-in names are listed by \`kmm plugins\``
         })
-    })
+      )
+    }
     const mod = yield* Effect.tryPromise({
       try: () => import(pathToFileURL(resolved).href) as Promise<unknown>,
       catch: (e) => new PluginError({ plugin: packageName, reason: `it failed to load: ${e instanceof Error ? e.message : String(e)}` })

@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { popcount32 } from "./Bitset.js"
 import type { TargetId } from "./Target.js"
 
 /**
@@ -101,13 +102,8 @@ export const countAccessed = (chunk: ScanChunk): number => {
 }
 
 /**
- * Set bits in a 32-bit word.
+ * Set bits in a 32-bit word (also in `Bitset`).
  *
  * @since 0.1.0
  */
-export const popcount32 = (x: number): number => {
-  x = x - ((x >>> 1) & 0x55555555)
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333)
-  x = (x + (x >>> 4)) & 0x0f0f0f0f
-  return Math.imul(x, 0x01010101) >>> 24
-}
+export { popcount32 }

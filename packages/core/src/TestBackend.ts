@@ -229,9 +229,11 @@ export const make = (options: Options = {}): TestBackend => {
     const w0 = offset >>> 5
     const words = bitsetWords(length)
     const accessed = new Uint32Array(words)
+    const touched = m.accessed
+    const hot = m.hot
     for (let w = 0; w < words; w++) {
-      accessed[w] = m.accessed[w0 + w] | m.hot[w0 + w]
-      m.accessed[w0 + w] = 0
+      accessed[w] = touched[w0 + w] | hot[w0 + w]
+      touched[w0 + w] = 0
     }
     const tail = length & 31
     if (tail !== 0) accessed[words - 1] &= (1 << tail) - 1

@@ -40,12 +40,13 @@ export const make = (): PolicyService => {
       if (ranges === undefined) dirty.set(chunk.target, (ranges = []))
       ranges.push([region, base, base + chunk.length])
       const words = chunk.accessed
+      const node = chunk.node
       for (let w = 0; w < words.length; w++) {
         let bits = words[w]
         while (bits !== 0) {
           const low = bits & -bits
           const i = (w << 5) + 31 - Math.clz32(low)
-          const nd = chunk.node[i]
+          const nd = node[i]
           if (nd >= 0 && nd < 255) data[base + i] = nd + 1
           bits ^= low
         }

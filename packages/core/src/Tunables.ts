@@ -183,7 +183,7 @@ const checkRelated = (next: TunableValues, patch: TunablesPatch): Either.Either<
  * @since 0.1.0
  */
 export const envName = (knob: string): string =>
-  "KMM_" + knob.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/([A-Z])([A-Z][a-z])/g, "$1_$2").toUpperCase()
+  "KMM_" + knob.replace("MBps", "Mbps").replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()
 
 /**
  * Reads knobs from environment variables (`KMM_SCAN_SLEEP_MS=20`, `KMM_SCAN_ENABLED=false`).

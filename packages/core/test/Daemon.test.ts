@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Exit, Layer, Queue, Scope, TestClock } from "effect"
+import { Cause, Chunk, Effect, Exit, Fiber, Layer, Queue, Scope, TestClock } from "effect"
+import { Policy } from "../src/Policy.js"
 import type { Backend as BackendService } from "../src/Backend.js"
 import { Backend } from "../src/Backend.js"
 import * as Daemon from "../src/Daemon.js"
@@ -349,6 +350,25 @@ describe("Daemon", () => {
       expect(c.vma_scans).toBe(2)
       expect(c.migadded).toBe(70)
       expect(c.migrated).toBe(70)
+    })
+  )
+
+  it.effect("a policy that throws stops the daemon with an error naming the role", () =>
+    Effect.gen(function* () {
+      const tb = TestBackend.make({ targets: [{ id: 1, pages: 1000, hot: [[0, 10]] }] })
+      const broken = Layer.succeed(Policy, {
+        ...TestPolicy.make(),
+        observe: () => Effect.die(new Error("observe exploded"))
+      })
+      const fiber = yield* Effect.fork(
+        Daemon.run.pipe(Effect.provide(Layer.mergeAll(Layer.succeed(Backend, tb.backend), broken, Tunables.layer({ initialDelayMs: 0 }))))
+      )
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Fiber.await(fiber)
+      expect(Exit.isFailure(exit)).toBe(true)
+      const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : undefined
+      expect(error?._tag === "Some" && error.value._tag).toBe("DaemonCrashed")
+      expect(error?._tag === "Some" && error.value.message).toContain("scanner stopped on an unexpected error: observe exploded")
     })
   )
 })

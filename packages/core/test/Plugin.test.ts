@@ -66,6 +66,19 @@ describe("Plugin", () => {
       fs.symlinkSync(path.resolve(__dirname, "../../../node_modules/effect"), path.join(dir, "node_modules", "effect"))
       const d = yield* Plugin.load("@acme/kmm-policy-foo", "policy", dir)
       expect(d.name).toBe("foo")
+      // An ESM-only package (exports has an "import" entry only) is found too.
+      const esmDir = path.join(dir, "node_modules", "kmm-policy-esm")
+      fs.mkdirSync(esmDir, { recursive: true })
+      fs.writeFileSync(
+        path.join(esmDir, "package.json"),
+        JSON.stringify({ name: "kmm-policy-esm", version: "1.0.0", type: "module", exports: { ".": { import: "./index.js" } } })
+      )
+      fs.writeFileSync(
+        path.join(esmDir, "index.js"),
+        "import { Schema } from 'effect'\nexport const descriptor = { kind: 'policy', name: 'esm', coreRange: '>=0.1.0', configSchema: Schema.Struct({}), layer: () => null }\n"
+      )
+      const esm = yield* Plugin.load("kmm-policy-esm", "policy", path.join(dir, "sub", "dir"))
+      expect(esm.name).toBe("esm")
       const missing = yield* Effect.flip(Plugin.load("@acme/kmm-policy-nope", "policy", dir))
       expect(missing.message).toContain('no package "@acme/kmm-policy-nope" is installed')
       const brokenDir = path.join(dir, "node_modules", "kmm-policy-broken")

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer, Schema, TestClock } from "effect"
+import { Effect, Either, Layer, Option, Schema, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -56,7 +56,9 @@ const truthPolicy: Plugin.PolicyDescriptor = {
 }
 
 const builtins: Stack.Builtins = { backends: [testBackend, truthBackend], policies: [testPolicy, truthPolicy] }
-const base: Stack.Options = { builtins, defaults: { backend: "test", policy: "first-access" }, resolveFrom: [os.tmpdir()] }
+/** Packages are looked up from the temp folder only, unless a test says otherwise. */
+const noPackages: Stack.Options = { builtins, defaults: { backend: "test", policy: "first-access" } }
+const base: Stack.Options = { ...noPackages, resolveFrom: [os.tmpdir()] }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kmm-stack-"))
 const write = (name: string, text: string) => {
@@ -185,7 +187,7 @@ describe("Stack.resolve", () => {
       const file = path.join(dir, "kmm.yaml")
       fs.writeFileSync(file, "policy:\n  name: '@acme/kmm-policy-count'\n  options: { label: custom }\n")
       // Looked up next to the config file, whatever the working directory.
-      const s = yield* Stack.fromFile(file, { ...base, resolveFrom: undefined })
+      const s = yield* Stack.fromFile(file, noPackages)
       expect(s.policy.source).toBe("package")
       expect(s.policy.descriptor.name).toBe("count")
       expect(s.policy.options).toEqual({ label: "custom" })
@@ -209,10 +211,12 @@ describe("Stack.layer", () => {
   it.scoped("runs the daemon on the resolved stack, with the backend's own services still reachable", () =>
     Effect.gen(function* () {
       const s = yield* Stack.resolve({ tunables: { scanSleepMs: 100 } }, base)
-      const { daemon, tb } = yield* Effect.all({ daemon: Daemon.make(), tb: TestBackend.TestBackend }).pipe(Effect.provide(Stack.layer(s)))
+      const { daemon, tb } = yield* Effect.all({ daemon: Daemon.make(), tb: Effect.serviceOption(TestBackend.TestBackend) }).pipe(
+        Effect.provide(Stack.layer(s))
+      )
       yield* TestClock.adjust("10 seconds")
       expect((yield* daemon.counters).migrated).toBe(64)
-      expect(tb.nodeOf(1, 10)).toBe(0)
+      expect(Option.isSome(tb) && tb.value.nodeOf(1, 10)).toBe(0)
       expect((yield* daemon.tunables.get).scanSleepMs).toBe(100)
     })
   )

@@ -68,6 +68,8 @@ describe("Tunables", () => {
 
   it("reads environment variables and refuses malformed ones by name", () => {
     expect(Tunables.envName("scanSleepMs")).toBe("KMM_SCAN_SLEEP_MS")
+    expect(Tunables.envName("scanSizeMB")).toBe("KMM_SCAN_SIZE_MB")
+    expect(Tunables.envName("migrateRateMBps")).toBe("KMM_MIGRATE_RATE_MBPS")
     const ok = Tunables.fromEnv({ KMM_SCAN_SLEEP_MS: "20", KMM_SCAN_ENABLED: "false", OTHER: "x" })
     expect(Either.getOrThrow(ok)).toEqual({ scanSleepMs: 20, scanEnabled: false })
     const bad = Tunables.fromEnv({ KMM_SCAN_SIZE_MB: "lots" })
