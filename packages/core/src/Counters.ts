@@ -85,3 +85,31 @@ export const add = (counters: Counters, name: keyof Counters, delta: number): Ef
         counters[name] += delta
         return Metric.incrementBy(metrics[name], delta)
       })
+
+/**
+ * Counters whose Effect metrics are brought up to date in batches: `bump` is a plain
+ * addition (for hot paths), `flush` reports what was bumped since the last flush.
+ *
+ * @since 0.1.0
+ */
+export class Batched {
+  readonly values: Counters = zero()
+  private readonly reported: Counters = zero()
+
+  /** Adds `delta` to a counter now; its metric follows at the next `flush`. */
+  bump(name: keyof Counters, delta: number): void {
+    this.values[name] += delta
+  }
+
+  /** Reports every counter's change since the last flush to its Effect metric. */
+  readonly flush: Effect.Effect<void> = Effect.suspend(() => {
+    const updates: Array<Effect.Effect<void>> = []
+    for (const name of names) {
+      const delta = this.values[name] - this.reported[name]
+      if (delta === 0) continue
+      this.reported[name] = this.values[name]
+      updates.push(Metric.incrementBy(metrics[name], delta))
+    }
+    return updates.length === 0 ? Effect.void : Effect.all(updates, { discard: true })
+  })
+}

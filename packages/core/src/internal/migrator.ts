@@ -8,7 +8,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
-import * as Counters from "../Counters.js"
 import type { MigrationOutcome, MigrationPlan } from "../MigrationPlan.js"
 import { slice, Status, summarize, uniformOutcome } from "../MigrationPlan.js"
 import { dropTarget } from "./scanner.js"
@@ -63,10 +62,11 @@ const migrateBatch = (st: DaemonState, batch: MigrationPlan, rateMBps: number, b
     const s = summarize(batch, outcome)
     st.pending -= batch.count
     if (s.noMemory > 0) st.backoffUntil.set(batch.destination, now + backoffMs)
-    yield* Counters.add(st.counters, "migrated", s.moved)
-    yield* Counters.add(st.counters, "migrate_failed", s.failed)
-    yield* Counters.add(st.counters, "bytes_migrated", s.moved * pageSize)
-    if (batch.direction === "demote") yield* Counters.add(st.counters, "demoted", s.moved)
+    st.counts.bump("migrated", s.moved)
+    st.counts.bump("migrate_failed", s.failed)
+    st.counts.bump("bytes_migrated", s.moved * pageSize)
+    if (batch.direction === "demote") st.counts.bump("demoted", s.moved)
+    yield* st.counts.flush
     yield* st.policy.feedback(batch, outcome)
     yield* PubSub.publish(st.events, {
       _tag: "Migrated",

@@ -10,7 +10,6 @@ import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import type { ScanResult } from "../Backend.js"
-import * as Counters from "../Counters.js"
 import type { BackendError } from "../Errors.js"
 import type { MigrationPlan } from "../MigrationPlan.js"
 import { plannedPages } from "../Policy.js"
@@ -70,7 +69,9 @@ export const scanPass = (st: DaemonState, t: TunableValues): Effect.Effect<numbe
       const target = st.targets.get(id)
       if (target === undefined || target.scale === 0 || target.nextScanAt > now) continue
       visited++
-      const used = yield* scanTarget(st, t, target, budget, now, pass)
+      const used = yield* scanTarget(st, t, target, budget, now, pass).pipe(
+        Effect.withSpan("kmm.scan", { attributes: { target: id, from: target.cursor, budget }, captureStackTrace: false })
+      )
       budget -= used
       // The budget ran out inside this target: resume it first next pass.
       if (budget <= 0 && target.cursor !== 0 && st.targets.has(id)) break
@@ -78,9 +79,10 @@ export const scanPass = (st: DaemonState, t: TunableValues): Effect.Effect<numbe
     st.rr = n === 0 ? 0 : (st.rr + (i < n ? i : n)) % n
     pass.targets = visited
     st.pass++
-    yield* Counters.add(st.counters, "scan_passes", 1)
+    st.counts.bump("scan_passes", 1)
 
     const planned = yield* planMigrations(st, t, now)
+    yield* st.counts.flush
     yield* PubSub.publish(st.events, {
       _tag: "ScanPass",
       time: now,
@@ -104,27 +106,26 @@ const scanTarget = (
   pass: { scanned: number; accessed: number; slowtier: number }
 ): Effect.Effect<number> =>
   Effect.gen(function* () {
-    yield* Counters.add(st.counters, "mm_scans", 1)
+    st.counts.bump("mm_scans", 1)
     let used = 0
     while (used < budget) {
       const step = Math.min(SCAN_STEP_PAGES, budget - used)
       const result: ScanResult | undefined = yield* st.backend.scan(target.id, target.cursor, step).pipe(
-        Effect.withSpan("kmm.scan", { attributes: { target: target.id, from: target.cursor, budget: step }, captureStackTrace: false }),
         Effect.catchAll((e) => onScanError(st, target, now, e))
       )
       if (result === undefined) return used
       used += Math.max(1, result.scanned)
       pass.scanned += result.scanned
-      yield* Counters.add(st.counters, "pages_scanned", result.scanned)
+      st.counts.bump("pages_scanned", result.scanned)
       for (const obs of result.observations) {
         if (obs._tag === "AccessedBits") {
           const c = accountChunk(st, target, obs.chunk)
           pass.accessed += c.accessed
           pass.slowtier += c.slowtier
-          yield* Counters.add(st.counters, "vma_scans", 1)
-          yield* Counters.add(st.counters, "slowtier", c.slowtier)
-          yield* Counters.add(st.counters, "toptier", c.accessed - c.slowtier)
-          yield* Counters.add(st.counters, "idlepage", obs.chunk.present - c.accessed)
+          st.counts.bump("vma_scans", 1)
+          st.counts.bump("slowtier", c.slowtier)
+          st.counts.bump("toptier", c.accessed - c.slowtier)
+          st.counts.bump("idlepage", obs.chunk.present - c.accessed)
         }
         if (st.accepted.has(obs.kind)) yield* st.policy.observe(obs)
       }
@@ -246,7 +247,7 @@ export const dropTarget = (st: DaemonState, id: TargetId, now: number, during: s
     if (!st.targets.delete(id)) return
     st.order = st.order.filter((x) => x !== id)
     st.scales.delete(id)
-    yield* Counters.add(st.counters, "targets_gone", 1)
+    st.counts.bump("targets_gone", 1)
     yield* st.policy.forget(id)
     yield* PubSub.publish(st.events, { _tag: "TargetGone", time: now, target: id, during })
   })
@@ -311,7 +312,7 @@ const planMigrations = (st: DaemonState, t: TunableValues, now: number): Effect.
       if (plan.count === 0) continue
       queued += plan.count
       st.pending += plan.count
-      yield* Counters.add(st.counters, "migadded", plan.count)
+      st.counts.bump("migadded", plan.count)
       yield* Queue.offer(st.queue, plan)
     }
     return queued

@@ -36,7 +36,8 @@ export interface TargetState {
 export class DaemonState {
   readonly targets = new Map<TargetId, TargetState>()
   readonly scales = new Map<TargetId, number>()
-  readonly counters = Counters.zero()
+  readonly counts = new Counters.Batched()
+  readonly counters = this.counts.values
   /** Node id -> time until which migrations to it are not tried (no-memory back-off). */
   readonly backoffUntil = new Map<number, number>()
   order: Array<TargetId> = []
