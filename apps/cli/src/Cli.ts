@@ -17,6 +17,7 @@ import pkg from "../package.json" with { type: "json" }
 import * as Bench from "./commands/Bench.js"
 import * as Plugins from "./commands/Plugins.js"
 import * as Run from "./commands/Run.js"
+import * as Serve from "./commands/Serve.js"
 import * as Topology from "./commands/Topology.js"
 import * as TunablesCommand from "./commands/Tunables.js"
 import { describe, ExitCode, exitCodeOf } from "./Errors.js"
@@ -28,16 +29,17 @@ export const kmm = Command.make("kmm").pipe(
     Help.doc(
       [
         "kmm: a pluggable memory-tiering stack. It finds hot pages on a slow memory tier (CXL, a CPU-less NUMA node) and promotes them to the fast tier, with a backend (the machine), a policy (the decisions) and tunables you choose. `kmm run` with no options runs the simulated backend's default preset with the hotness policy.",
-        "Commands: run (the daemon), bench (policies x workloads on the simulated backend), topology (nodes and tiers), tunables (every knob), plugins (backends and policies found). `kmm COMMAND --help` for each."
+        "Commands: run (the daemon), bench (policies x workloads on the simulated backend), serve (the HTTP control plane and dashboard), topology (nodes and tiers), tunables (every knob), plugins (backends and policies found). `kmm COMMAND --help` for each."
       ],
       [
         ["kmm run", "watch the default stack promote a hot set, live"],
         ["kmm bench --workloads default,zipf", "compare every built-in policy on two workloads"],
+        ["kmm serve --port 8080", "the daemon behind an HTTP API, metrics and a live dashboard"],
         ["kmm tunables", "every knob with its default, range, unit and meaning"]
       ]
     )
   ),
-  Command.withSubcommands([Run.command, Bench.command, Topology.command, TunablesCommand.command, Plugins.command])
+  Command.withSubcommands([Run.command, Bench.command, Topology.command, TunablesCommand.command, Plugins.command, Serve.command])
 )
 
 const cli = Command.run(kmm, { name: "kmm", version: pkg.version, executable: "kmm" })
@@ -62,7 +64,7 @@ const cliConsole = (errors: Array<string>) =>
 
 /** The subcommand named in `argv`, for the hint after a usage error. */
 const commandOf = (argv: ReadonlyArray<string>): string => {
-  const names = ["run", "bench", "topology", "tunables", "plugins"]
+  const names = ["run", "bench", "serve", "topology", "tunables", "plugins"]
   const found = argv.slice(2).find((a) => names.includes(a))
   return found ? `kmm ${found} --help` : "kmm --help"
 }

@@ -28,6 +28,7 @@ const usageTags = new Set([
   "ConfigError",
   "PluginError",
   "InvalidTunable",
+  "TokenError",
   "SimConfigError",
   "TraceError"
 ])
