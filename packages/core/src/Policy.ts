@@ -72,3 +72,31 @@ export const plannedPages = (plans: ReadonlyArray<MigrationPlan>): number => {
   for (const p of plans) total += p.count
   return total
 }
+
+/**
+ * Promotion destinations for a target, best first: the daemon's order (or, when it
+ * gives none, the top-tier nodes by free pages), with a fixed node put first when one
+ * is given, and only the first when fallback is off.
+ *
+ * @since 0.1.0
+ */
+export const destinationsFor = (
+  budget: PlanBudget,
+  target: TargetId,
+  options: { readonly targetNode: number | "auto"; readonly fallback: boolean }
+): ReadonlyArray<number> => {
+  let list: Array<number> = [...budget.destinations(target)]
+  if (list.length === 0) {
+    const top = Math.min(...budget.topology.nodes.map((n) => n.tier))
+    list = budget.topology.nodes
+      .filter((n) => n.tier === top && !budget.unavailable.has(n.id))
+      .sort((a, b) => b.freePages - a.freePages || a.id - b.id)
+      .map((n) => n.id)
+  }
+  const fixed = options.targetNode
+  if (fixed !== "auto") {
+    list = list.filter((n) => n !== fixed)
+    if (!budget.unavailable.has(fixed) && budget.topology.nodes.some((n) => n.id === fixed)) list.unshift(fixed)
+  }
+  return options.fallback ? list : list.slice(0, 1)
+}

@@ -20,7 +20,7 @@ import type { MigrationOutcome, MigrationPlan } from "@kmm/core/MigrationPlan"
 import { Status } from "@kmm/core/MigrationPlan"
 import type { Observation } from "@kmm/core/Observation"
 import type { PlanBudget, Policy as PolicyService } from "@kmm/core/Policy"
-import { Policy } from "@kmm/core/Policy"
+import { destinationsFor, Policy } from "@kmm/core/Policy"
 import type { ScanChunk } from "@kmm/core/ScanChunk"
 import type { TargetId } from "@kmm/core/Target"
 import type { Topology } from "@kmm/core/Topology"
@@ -209,23 +209,8 @@ export const make = (input: ConfigInput = {}): PolicyService => {
   }
 
   /** Destinations for a target, best first, per the options. */
-  const destinationsOf = (target: TargetId, budget: PlanBudget): ReadonlyArray<number> => {
-    let list: Array<number> = [...budget.destinations(target)]
-    if (list.length === 0) {
-      // No order from the daemon: top-tier nodes by free pages.
-      const top = Math.min(...budget.topology.nodes.map((n) => n.tier))
-      list = budget.topology.nodes
-        .filter((n) => n.tier === top && !budget.unavailable.has(n.id))
-        .sort((a, b) => b.freePages - a.freePages || a.id - b.id)
-        .map((n) => n.id)
-    }
-    const fixed = config.targetNode
-    if (fixed !== "auto") {
-      list = list.filter((n) => n !== fixed)
-      if (!budget.unavailable.has(fixed) && budget.topology.nodes.some((n) => n.id === fixed)) list.unshift(fixed)
-    }
-    return config.fallback ? list : list.slice(0, 1)
-  }
+  const destinationsOf = (target: TargetId, budget: PlanBudget): ReadonlyArray<number> =>
+    destinationsFor(budget, target, config)
 
   /**
    * Proposes candidates, target by target (round-robin start), to the first destination
